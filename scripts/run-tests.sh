@@ -24,7 +24,9 @@ configure_and_build build-asan -DCMAKE_C_COMPILER=clang -DWGMON_SANITIZE=address
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure
 
-echo "== TSan build (clang)"
+# Criterion cannot start under TSan (its arena setup aborts), so the concurrent parts — rings,
+# table, event ring, reader retry, the sinks' threads — have plain test programs labelled "tsan".
+echo "== TSan build (clang): the concurrent parts"
 configure_and_build build-tsan -DCMAKE_C_COMPILER=clang -DWGMON_SANITIZE=thread
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
-  ctest --test-dir build-tsan --output-on-failure -LE 'fuzz$'
+  ctest --test-dir build-tsan --output-on-failure -L tsan
