@@ -12,6 +12,10 @@ int cmd_parse(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_setup(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 /* The shm name every reader uses: --shm, else $WGMON_SHM, else "/wgmon". */
 const char *tools_shm_name(const char *flag);

@@ -20,12 +20,20 @@ struct subcommand {
 WEAK int cmd_gen(int argc, char **argv);
 WEAK int cmd_show(int argc, char **argv);
 WEAK int cmd_stats(int argc, char **argv);
+WEAK int cmd_watch(int argc, char **argv);
+WEAK int cmd_events(int argc, char **argv);
+WEAK int cmd_doctor(int argc, char **argv);
+WEAK int cmd_setup(int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
         {"parse", cmd_parse, "parse kernel lines from stdin or files into JSON events"},
         {"gen", cmd_gen, "generate deterministic synthetic kernel lines"},
         {"show", cmd_show, "show the peer table (human, --tsv or --json)"},
         {"stats", cmd_stats, "show the collector's counters"},
+        {"watch", cmd_watch, "live full-screen view of the pipeline and the peers"},
+        {"events", cmd_events, "print (and follow) recent events from the event ring"},
+        {"doctor", cmd_doctor, "find peers and interfaces in trouble: cause, evidence, fix"},
+        {"setup", cmd_setup, "check, or --apply, what a concentrator needs (dyndbg, rsyslog)"},
 };
 
 const char *tools_shm_name(const char *flag)
