@@ -7,6 +7,7 @@ pkgs=(
   liburing-dev libhiredis-dev libck-dev             # the design card
   libcriterion-dev                                  # tests
   libinih-dev libmicrohttpd-dev libcurl4-openssl-dev # config, /metrics, webhooks
+  zlib1g-dev libssl-dev                             # gzip for /metrics, HMAC for webhooks
   redis-server prometheus rsyslog tmux procps       # real parts the tests run
 )
 missing=()
