@@ -1187,8 +1187,8 @@ static const char *const gen_foreign[] = {
         "e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
         "nf_conntrack: nf_conntrack: table full, dropping packet",
         "Somehow a wrong type of packet wound up in the handshake queue!",
-        "WARNING: CPU: 2 PID: 0 at drivers/net/wireguard/receive.c:213 "
-        "wg_packet_receive+0x1c4/0x1d0 [wireguard]",
+        ("WARNING: CPU: 2 PID: 0 at drivers/net/wireguard/receive.c:213 "
+         "wg_packet_receive+0x1c4/0x1d0 [wireguard]"),
         "IPv6: ADDRCONF(NETDEV_CHANGE): wg0: link becomes ready",
         "TCP: request_sock_TCP: Possible SYN flooding on port 22. Sending cookies.",
         "audit: type=1400 audit(1692696676.482:77): apparmor=\"DENIED\" operation=\"open\"",

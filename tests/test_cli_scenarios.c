@@ -423,8 +423,8 @@ Test(scenario, thresholds_and_tenants_from_the_config)
 {
 	static const char *const lines[] = {
 	        "<7>Nov 22 10:00:00 vpn-h kernel: wireguard: wg0: Keypair 1 created for peer 1",
-	        "<7>Nov 22 10:00:00 vpn-h kernel: wireguard: wg-slow0: Keypair 2 created for peer "
-	        "2",
+	        ("<7>Nov 22 10:00:00 vpn-h kernel: wireguard: wg-slow0: Keypair 2 created for peer "
+	         "2"),
 	        "<7>Nov 22 10:00:00 vpn-edge1 kernel: wireguard: wg0: Keypair 3 created for peer 3",
 	};
 	static char expect[2][SC_KEY_MAX] = {"vpn-h wg0 1 inactive -",

@@ -115,7 +115,7 @@ Test(gen, peer_ids_distinct_and_spread)
 {
 	const uint64_t peers = 200000;
 	uint64_t *ids = malloc(peers * sizeof(*ids));
-	int small = 0, mid = 0, huge = 0;
+	uint64_t small = 0, mid = 0, huge = 0;
 
 	cr_assert_not_null(ids);
 	for (uint64_t i = 0; i < peers; i++) {
