@@ -16,6 +16,8 @@
 #include "parse/parse.h"
 
 #define BENCH_PARSE_LINES  5000000
+#define BENCH_PARSE_ALL    2000000 /* lines in `all` */
+#define BENCH_PARSE_QUICK  200000  /* lines in `all --quick` */
 #define BENCH_PARSE_RUNS   5
 #define BENCH_PARSE_PEERS  10000
 #define BENCH_PARSE_IFACES 16
@@ -274,4 +276,68 @@ int bench_parse(int argc, char **argv)
 	}
 	bench_lines_free(&l);
 	return err ? 1 : 0;
+}
+
+/* ---- for `all` -------------------------------------------------------------------------- */
+
+static void bench_parse_defaults(struct bench_parse_opts *o)
+{
+	gen_opts_default(&o->gen);
+	o->gen.lines = BENCH_PARSE_LINES;
+	o->gen.peers = BENCH_PARSE_PEERS;
+	o->gen.ifaces = BENCH_PARSE_IFACES;
+	o->gen.hosts = BENCH_PARSE_HOSTS;
+	o->runs = BENCH_PARSE_RUNS;
+}
+
+/* Both parsers, runs interleaved; the figures of `parse` in the report. */
+static int bench_parse_figures(const struct bench_lines *l, unsigned runs, struct bench_report *rep)
+{
+	double *v = calloc(3 * (size_t)runs, sizeof(*v));
+	double *lps = v, *blps = v + runs, *ratio = v + 2 * runs;
+	struct bench_parse_result r = {0};
+
+	if (!v)
+		return -ENOMEM;
+	for (unsigned i = 0; i < runs; i++) {
+		bench_pass_parse(l, &r.parse);
+		bench_pass_baseline(l, &r.baseline);
+		lps[i] = (double)l->n / r.parse.seconds;
+		blps[i] = (double)l->n / r.baseline.seconds;
+		ratio[i] = lps[i] / blps[i];
+	}
+	bench_report_fig(rep, "parse_lines_per_sec", NULL, "parse: parse_line(), one core",
+	                 "lines/s", lps, runs, BENCH_GOAL_ATLEAST, 10e6);
+	bench_report_fig(rep, "parse_baseline_lines_per_sec", NULL, "parse: sscanf baseline",
+	                 "lines/s", blps, runs, BENCH_GOAL_NONE, 0);
+	bench_report_fig(rep, "parse_vs_sscanf", NULL, "parse: ratio to the sscanf baseline", "x",
+	                 ratio, runs, BENCH_GOAL_ATLEAST, 10);
+	free(v);
+	return bench_parse_check(l, &r) ? -EPROTO : 0;
+}
+
+int bench_parse_run(const struct bench_ctx *c, const struct bench_parse_opts *o,
+                    struct bench_report *rep)
+{
+	struct bench_parse_opts d;
+	struct bench_lines l;
+	int err;
+
+	if (!o) {
+		bench_parse_defaults(&d);
+		d.gen.lines = c->quick ? BENCH_PARSE_QUICK : BENCH_PARSE_ALL;
+		o = &d;
+	}
+	err = bench_lines_make(&l, &o->gen);
+	if (err) {
+		fprintf(stderr, "wgmon-bench parse: generating lines: %s\n", strerror(-err));
+		return err;
+	}
+	if (bench_pin_to(c->cpu[0]))
+		fprintf(stderr, "wgmon-bench parse: not pinned to CPU %d\n", c->cpu[0]);
+	err = bench_parse_figures(&l, c->runs, rep);
+	bench_report_info(rep, "parse_lines", "%zu", l.n);
+	bench_report_info(rep, "parse_bytes_per_line", "%.0f", (double)l.bytes / (double)l.n);
+	bench_lines_free(&l);
+	return err;
 }
