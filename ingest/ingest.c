@@ -4,10 +4,12 @@
  * cycle (start, stop, join). The ingest thread waits in ppoll() on its wake
  * eventfd, the UDP backend's fds and the sources, handles what is ready, then
  * wakes the workers whose lanes got records. It never waits for a worker.
+ * Run to completion (no workers), it applies each datagram itself instead.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@ void ingest_opts_init(struct ingest_opts *o)
 	o->n_listen = 2;
 	o->ring_size = INGEST_RING_SIZE_DEFAULT;
 	o->rcvbuf = INGEST_RCVBUF_DEFAULT;
+	o->workers = INGEST_WORKERS_AUTO;
 }
 
 int ingest_source_parse(const char *spec, struct ingest_source *out)
@@ -75,6 +78,12 @@ struct ingest_record *ingest_reserve(struct ingest *in, uint32_t w, uint32_t cap
 {
 	struct ingest_record *r = ingest_lane_reserve(&in->lanes[w], cap);
 
+	if (!r && in->run_inline) {
+		/* No worker to wait for: make the room ourselves. Safe here, as lane 0 has no
+		 * other reservation open: a source reserves only when it holds none. */
+		ingest_inline_drain(in);
+		r = ingest_lane_reserve(&in->lanes[w], cap);
+	}
 	if (r)
 		in->kick |= 1ull << w;
 	return r;
@@ -109,6 +118,11 @@ void ingest_udp_datagram(struct ingest *in, const char *data, size_t len,
 	}
 	if (len == 0)
 		return;
+	if (in->run_inline) {
+		ingest_lines_apply(in, SHM_BLOCK_WORKER(0), in->inline_cnt, data, len,
+		                   ingest_now_ns());
+		return;
+	}
 	w = ingest_pick_worker(data, len, from, in->nworkers);
 	r = ingest_reserve(in, w, (uint32_t)len);
 	if (!r) {
@@ -129,8 +143,15 @@ static bool ingest_stopping(struct ingest *in)
 	return __atomic_load_n(&in->stop, __ATOMIC_ACQUIRE);
 }
 
+/* After a turn: the workers whose lanes got records are woken, one kick per lane per turn
+ * (run to completion: the records of the sources are applied here). */
 static void ingest_kick(struct ingest *in)
 {
+	if (in->run_inline) {
+		ingest_inline_drain(in);
+		in->kick = 0;
+		return;
+	}
 	for (uint64_t m = in->kick; m; m &= m - 1)
 		ingest_lane_kick(&in->lanes[__builtin_ctzll(m)]);
 	in->kick = 0;
@@ -299,6 +320,8 @@ static void *ingest_main(void *arg)
 	if (in->udp)
 		in->udp->close(in);
 out:
+	if (in->run_inline)
+		ingest_inline_drain(in); /* what the last turn left (--exit-on-eof) */
 	for (uint32_t i = 0; i < in->nworkers; i++)
 		ingest_lane_close(&in->lanes[i]);
 	if (r == 0 && !ingest_stopping(in)) {
@@ -397,17 +420,24 @@ static int ingest_sync_init(struct ingest *in)
 	return 0;
 }
 
+/* The CPUs this process may run on, minus the ingest thread's: 0 (run to completion) when
+ * it may use one CPU only (taskset, a cpuset, a container limited to one core). */
 static uint32_t ingest_default_workers(void)
 {
+	cpu_set_t set;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return n > 1 ? (uint32_t)(n - 1 < INGEST_WORKERS_MAX ? n - 1 : INGEST_WORKERS_MAX) : 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n <= 1)
+		return 0;
+	return (uint32_t)(n - 1 < INGEST_WORKERS_MAX ? n - 1 : INGEST_WORKERS_MAX);
 }
 
 static int ingest_check_opts(const struct ingest_opts *o, uint32_t workers)
 {
-	if (workers < 1 || workers > INGEST_WORKERS_MAX) {
-		ingest_log(INGEST_LOG_ERROR, "workers: %u is not within 1-%u", workers,
+	if (workers > INGEST_WORKERS_MAX) {
+		ingest_log(INGEST_LOG_ERROR, "workers: %u is not within 0-%u", workers,
 		           INGEST_WORKERS_MAX);
 		return -EINVAL;
 	}
@@ -470,7 +500,7 @@ static int ingest_threads_start(struct ingest *in)
 {
 	int r;
 
-	for (uint32_t i = 0; i < in->nworkers; i++) {
+	for (uint32_t i = 0; i < in->nworkers && !in->run_inline; i++) {
 		struct ingest_worker *wk = &in->workers[i];
 
 		wk->in = in;
@@ -508,10 +538,15 @@ int ingest_start(struct ingest **out, const struct ingest_opts *o, struct shm_wr
 	in->w = w;
 	in->allow = o->allow;
 	in->wake_fd = in->done_fd = -1;
-	in->nworkers = o->workers ? o->workers : ingest_default_workers();
+	in->nworkers = o->workers == INGEST_WORKERS_AUTO ? ingest_default_workers() : o->workers;
 	in->cnt = shm_writer_counters(w, SHM_BLOCK_INGEST);
 	r = ingest_check_opts(o, in->nworkers);
-	if (r == 0 && !in->cnt)
+	if (in->nworkers == 0) {
+		in->run_inline = true;
+		in->nworkers = 1; /* lane 0, for the file/stdin/kmsg sources */
+		in->inline_cnt = shm_writer_counters(w, SHM_BLOCK_WORKER(0));
+	}
+	if (r == 0 && (!in->cnt || (in->run_inline && !in->inline_cnt)))
 		r = -EINVAL;
 	if (r == 0)
 		r = ingest_sync_init(in);
@@ -527,8 +562,12 @@ int ingest_start(struct ingest **out, const struct ingest_opts *o, struct shm_wr
 		ingest_free(in);
 		return r;
 	}
-	ingest_log(INGEST_LOG_INFO, "%u workers, lanes of %u entries, udp via %s", in->nworkers,
-	           in->o.ring_size, ingest_backend_name(in));
+	if (in->run_inline)
+		ingest_log(INGEST_LOG_INFO, "0 workers (run to completion), udp via %s",
+		           ingest_backend_name(in));
+	else
+		ingest_log(INGEST_LOG_INFO, "%u workers, lanes of %u entries, udp via %s",
+		           in->nworkers, in->o.ring_size, ingest_backend_name(in));
 	*out = in;
 	return 0;
 }

@@ -9,6 +9,12 @@
  *   socket ──▶ ingest thread ──copy──▶ lane[i] (ck_ring SPSC + byte arena) ──▶ worker i ──▶ shm
  *              (block 0)        full = counted drop, never a wait             (block i+1)
  *
+ * Run to completion (`workers` 0, and the default when wgmond may use one CPU only): no
+ * worker threads and no hand-off. The ingest thread splits, parses and applies each
+ * datagram itself, with the counters of worker 0's block, so nothing changes for a
+ * reader but the absence of a context switch per datagram. File, stdin and kmsg
+ * lines still pass through one lane, which the ingest thread drains itself.
+ *
  * Ownership: io_uring provided buffers and recvmmsg buffers belong to the
  * ingest thread and are recycled as soon as the datagram is copied into a lane;
  * a lane record belongs to its worker from dequeue until the worker releases it.
@@ -27,13 +33,14 @@ struct ingest;
 #define INGEST_WUR __attribute__((warn_unused_result))
 
 /* Limits and defaults, in one place. */
-#define INGEST_LISTEN_MAX        16    /* UDP addresses */
-#define INGEST_SOURCE_MAX        8     /* --source flags */
-#define INGEST_ALLOW_MAX         256   /* allow-list CIDRs */
-#define INGEST_WORKERS_MAX       62    /* shm counter blocks minus ingest and housekeeping */
-#define INGEST_DATAGRAM_MAX      8192  /* bytes; a longer datagram is a `truncated` drop */
-#define INGEST_RECORD_MAX        16384 /* bytes in one lane record (datagram or file lines) */
-#define INGEST_RING_SIZE_DEFAULT 4096  /* lane entries (power of two; holds size - 1) */
+#define INGEST_LISTEN_MAX        16         /* UDP addresses */
+#define INGEST_SOURCE_MAX        8          /* --source flags */
+#define INGEST_ALLOW_MAX         256        /* allow-list CIDRs */
+#define INGEST_WORKERS_MAX       62         /* shm counter blocks minus ingest and housekeeping */
+#define INGEST_DATAGRAM_MAX      8192       /* bytes; a longer datagram is a `truncated` drop */
+#define INGEST_RECORD_MAX        16384      /* bytes in one lane record (datagram or file lines) */
+#define INGEST_WORKERS_AUTO      UINT32_MAX /* ingest_opts.workers: pick from the CPUs */
+#define INGEST_RING_SIZE_DEFAULT 4096       /* lane entries (power of two; holds size - 1) */
 #define INGEST_RING_SIZE_MAX     (1u << 20)
 #define INGEST_RCVBUF_DEFAULT    (32u << 20)
 #define INGEST_PORT_DEFAULT      9999
@@ -76,7 +83,9 @@ struct ingest_opts {
 	uint32_t n_listen;
 	struct ingest_source sources[INGEST_SOURCE_MAX];
 	uint32_t n_sources; /* 0: UDP */
-	uint32_t workers;   /* 0: cores - 1, at least 1 */
+	/* Parser threads. 0: run to completion on the ingest thread. INGEST_WORKERS_AUTO (the
+	 * default): CPUs this process may use - 1, and 0 when that is 0. */
+	uint32_t workers;
 	uint32_t ring_size; /* lane entries, power of two >= 2 */
 	uint64_t rcvbuf;    /* SO_RCVBUF(FORCE) bytes */
 	enum ingest_backend backend;
@@ -85,7 +94,7 @@ struct ingest_opts {
 	uint64_t rate;    /* file/stdin lines per second, 0 = full speed */
 };
 
-/* Defaults: 0.0.0.0:9999 and [::]:9999, UDP, auto backend, 32 MiB, ring 4096. */
+/* Defaults: 0.0.0.0:9999 and [::]:9999, UDP, auto backend, 32 MiB, ring 4096, auto workers. */
 void ingest_opts_init(struct ingest_opts *o);
 
 /* "udp", "kmsg", "-", "file:PATH" → *out. 0 or -EINVAL. */

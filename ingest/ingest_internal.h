@@ -21,7 +21,8 @@
 #define INGEST_FILE_BUF     (256u << 10)             /* file/stdin read buffer */
 #define INGEST_LINE_MAX     (PARSE_LINE_MAX + 2)     /* longer file lines are too_long here */
 #define INGEST_KMSG_BUF     8192u                    /* /dev/kmsg record (CONSOLE_EXT_LOG_MAX) */
-#define INGEST_SPIN         256                      /* worker polls before sleeping on the futex */
+#define INGEST_SPIN_NS      5000ull       /* a worker polls its empty lane this long, then sleeps */
+#define INGEST_SPIN_CHECK   64            /* polls between two reads of the clock while spinning */
 #define INGEST_PAUSE_NS     100000ull     /* retry period of a source paused on a full lane */
 #define INGEST_BIND_WAIT_NS 3000000000ull /* bind() retried this long on EADDRINUSE */
 #define INGEST_UDP_BUDGET   256           /* datagrams per socket per loop turn */
@@ -102,7 +103,8 @@ struct ingest_record *ingest_lane_reserve(struct ingest_lane *l, uint32_t cap);
 /* Producer. Publish the reserved record with its final length (<= cap). */
 void ingest_lane_commit(struct ingest_lane *l, struct ingest_record *r, uint32_t len,
                         uint64_t recv_ns);
-/* Producer, after a batch of commits: wake the worker if it sleeps. */
+/* Producer, after a batch of commits (once per receive batch, never per record): wake the
+ * worker if it sleeps. A worker that is awake or spinning costs a fence and a load. */
 void ingest_lane_kick(struct ingest_lane *l);
 /* Producer, after its last commit: the worker drains the lane and ends. */
 void ingest_lane_close(struct ingest_lane *l);
@@ -110,7 +112,8 @@ void ingest_lane_close(struct ingest_lane *l);
 struct ingest_record *ingest_lane_pop(struct ingest_lane *l);
 /* Consumer. Give the record's bytes back to the producer. */
 void ingest_lane_release(struct ingest_lane *l, const struct ingest_record *r);
-/* Consumer. Wait until a record is there (true) or the lane is closed and empty (false). */
+/* Consumer. Wait until a record is there (true) or the lane is closed and empty (false):
+ * polls for INGEST_SPIN_NS first, then sleeps on the futex. */
 bool ingest_lane_wait(struct ingest_lane *l);
 
 /* ------------------------------------------------------- lines, workers */
@@ -176,8 +179,11 @@ struct ingest_worker {
 struct ingest {
 	struct ingest_opts o;
 	struct shm_writer *w;
-	struct shm_counters *cnt; /* block 0: the ingest thread's */
-	uint32_t nworkers;
+	struct shm_counters *cnt;        /* block 0: the ingest thread's */
+	uint32_t nworkers;               /* lanes; 1 when run_inline */
+	bool run_inline;                 /* run to completion: no worker thread, the ingest thread
+	                           * applies (with worker 0's block) and drains lane 0 itself */
+	struct shm_counters *inline_cnt; /* run_inline: worker 0's block */
 	struct ingest_lane *lanes;
 	struct ingest_worker *workers;
 	uint64_t kick; /* ingest thread: lanes that got records since the last kick */
@@ -236,5 +242,12 @@ bool ingest_src_process(struct ingest *in, struct ingest_src *s, const struct po
 
 /* worker.c */
 void *ingest_worker_main(void *arg);
+/* Split `data` into lines, parse and apply each with `block` (a worker's, or the ingest
+ * thread's when it runs to completion), count lines and rejections in `cnt`. The thread that
+ * owns `block`. */
+void ingest_lines_apply(struct ingest *in, uint32_t block, struct shm_counters *cnt,
+                        const char *data, size_t len, uint64_t recv_ns);
+/* Run to completion: apply and release every record of lane 0. Ingest thread. */
+void ingest_inline_drain(struct ingest *in);
 
 #endif /* WGMON_INGEST_INTERNAL_H */

@@ -149,13 +149,40 @@ void ingest_lane_release(struct ingest_lane *l, const struct ingest_record *r)
 	__atomic_store_n(&l->released, r->end, __ATOMIC_RELEASE);
 }
 
+/* Poll the ring for up to INGEST_SPIN_NS: a busy producer refills it sooner than a futex
+ * round trip would take (on another core); an idle one costs a few µs per wake-up. */
+static bool lane_spin(struct ingest_lane *l)
+{
+	uint64_t end = ingest_mono_ns() + INGEST_SPIN_NS;
+
+	for (;;) {
+		for (unsigned i = 0; i < INGEST_SPIN_CHECK; i++) {
+			if (ck_ring_size(&l->ring))
+				return true;
+			ck_pr_stall(); /* cpu_relax */
+		}
+		if (ingest_mono_ns() >= end)
+			return false;
+	}
+}
+
+/*
+ * The lost-wake-up pairing (a Dekker pattern: each side stores, full barrier, loads):
+ *
+ *   worker (here)                          producer (ingest_lane_kick)
+ *   store sleeping = 1 (seq_cst)           store p_tail (ck enqueue), `closing`
+ *   load p_tail: empty? (re-check)         full fence
+ *   futex_wait(sleeping, 1)                load sleeping: 1? → exchange 0, futex_wake
+ *
+ * The worker's seq_cst store is ordered before its re-check; the producer's fence orders its
+ * publication before its load of `sleeping`. So either the worker's re-check sees the record,
+ * or the producer sees sleeping == 1 and wakes it; futex_wait itself returns at once when the
+ * producer cleared `sleeping` between the re-check and the syscall.
+ */
 bool ingest_lane_wait(struct ingest_lane *l)
 {
-	for (unsigned i = 0; i < INGEST_SPIN; i++) {
-		if (ck_ring_size(&l->ring))
-			return true;
-		ck_pr_stall();
-	}
+	if (lane_spin(l))
+		return true;
 	for (;;) {
 		/* Announces the sleep before the re-check; pairs with the fence in ingest_lane_kick. */
 		__atomic_store_n(&l->sleeping, 1, __ATOMIC_SEQ_CST);

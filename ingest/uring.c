@@ -111,9 +111,30 @@ static void uring_close(struct ingest *in)
 	in->udp_state = NULL;
 }
 
+/*
+ * The ring. COOP_TASKRUN: a datagram's completion work (the copy into our buffer) is queued
+ * to this thread without an IPI that would interrupt it in user space — one per datagram
+ * otherwise, as costly as a context switch. A sleeping thread is still woken; a running one
+ * finds IORING_SQ_TASKRUN set (TASKRUN_FLAG) and runs the work in uring_process(). Kernels
+ * before 5.19 refuse the flags: then without them.
+ */
+static int uring_ring_init(struct uring_state *st)
+{
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN |
+	                                     IORING_SETUP_TASKRUN_FLAG,
+	                            .cq_entries = URING_CQ_ENTRIES};
+	int r = io_uring_queue_init_params(URING_SQ_ENTRIES, &st->ring, &p);
+
+	if (r != -EINVAL)
+		return r;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE;
+	p.cq_entries = URING_CQ_ENTRIES;
+	return io_uring_queue_init_params(URING_SQ_ENTRIES, &st->ring, &p);
+}
+
 static int uring_open(struct ingest *in)
 {
-	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = URING_CQ_ENTRIES};
 	struct uring_state *st = calloc(1, sizeof(*st));
 	int r;
 
@@ -121,7 +142,7 @@ static int uring_open(struct ingest *in)
 		return -ENOMEM;
 	st->ring.ring_fd = -1;
 	in->udp_state = st;
-	r = io_uring_queue_init_params(URING_SQ_ENTRIES, &st->ring, &p);
+	r = uring_ring_init(st);
 	if (r < 0) {
 		st->ring.ring_fd = -1;
 		goto fail;
@@ -186,9 +207,13 @@ static int uring_cqe(struct ingest *in, struct uring_state *st, const struct io_
 		shm_counter_add(&in->cnt->dropped[SHM_DROP_RECV_ERROR], 1);
 		ingest_log_ratelimited(&rl_bad, INGEST_LOG_WARN, "io_uring: malformed recvmsg");
 	} else {
-		ingest_udp_datagram(in, io_uring_recvmsg_payload(out, &st->msg),
-		                    io_uring_recvmsg_payload_length(out, cqe->res, &st->msg),
-		                    io_uring_recvmsg_name(out), out->flags & MSG_TRUNC);
+		unsigned len = io_uring_recvmsg_payload_length(out, cqe->res, &st->msg);
+
+		/* The buffer, rounded up, holds a little more than the limit: the limit rules, as
+		 * with recvmmsg (a longer datagram is a truncated drop, not a longer line). */
+		ingest_udp_datagram(in, io_uring_recvmsg_payload(out, &st->msg), len,
+		                    io_uring_recvmsg_name(out),
+		                    (out->flags & MSG_TRUNC) || len > INGEST_DATAGRAM_MAX);
 	}
 	uring_buf_put(st, bid, offset); /* copied (or dropped): the kernel may reuse it */
 	return 1;
@@ -199,9 +224,17 @@ static bool uring_process(struct ingest *in, const struct pollfd *pfd)
 	static struct ingest_ratelimit rl;
 	struct uring_state *st = in->udp_state;
 	struct io_uring_cqe *cqes[URING_CQE_BATCH];
-	unsigned n = io_uring_peek_batch_cqe(&st->ring, cqes, URING_CQE_BATCH);
+	unsigned n;
 	int bufs = 0, r;
 	bool armed = false;
+
+	/* COOP_TASKRUN: completions wait as task work until we enter the kernel for them. The
+	 * kernel sets the flag before it queues the work; a relaxed look suffices: work we miss
+	 * here also marks this thread (TIF_NOTIFY_SIGNAL), so the next ppoll() runs it and
+	 * returns with the completions ready. */
+	if (__atomic_load_n(st->ring.sq.kflags, __ATOMIC_RELAXED) & IORING_SQ_TASKRUN)
+		(void)io_uring_get_events(&st->ring);
+	n = io_uring_peek_batch_cqe(&st->ring, cqes, URING_CQE_BATCH);
 
 	for (unsigned i = 0; i < n; i++)
 		bufs += uring_cqe(in, st, cqes[i], bufs);

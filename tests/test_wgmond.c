@@ -2,9 +2,9 @@
 /*
  * test_wgmond.c — the real wgmond binary end to end: the shared corpus over UDP
  * (io_uring and recvmmsg), from a file and from stdin gives the table that
- * expected.jsonl implies; 1 and 3 workers give the same table; a SIGKILL and
- * restart lose nothing; a tiny ring drops and counts; io_uring missing falls
- * back visibly; the allow-list and SIGHUP; /dev/kmsg; flags and --help.
+ * expected.jsonl implies; 1 and 3 workers (and 0: run to completion) give the
+ * same table; a SIGKILL and restart lose nothing; a tiny ring drops and counts;
+ * io_uring missing falls back visibly; the allow-list and SIGHUP; /dev/kmsg; flags and --help.
  * Every test stops wgmond and unlinks its table, and every wait is bounded.
  */
 #ifdef TW_PLAIN
@@ -514,6 +514,53 @@ Test(wgmond, one_or_three_workers_same_table)
 	cr_assert_str_eq(t[0], t[1]);
 	free(t[0]);
 	free(t[1]);
+}
+
+/* Run to completion (--workers 0): no hand-off, the same table as one worker. */
+Test(wgmond, zero_or_one_workers_same_table)
+{
+	char listen[2][64];
+	char *t[2];
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct tw_proc *p = &procs[i];
+
+		add_listen(p, listen[i], sizeof(listen[i]));
+		small_table(p);
+		tw_arg(p, "--workers");
+		tw_arg(p, i ? "1" : "0");
+		start_ready(p);
+		if (!i)
+			cr_assert(strstr(tw_log(p), "run to completion"), "%s", tw_log(p));
+		send_and_wait(p, 0, CORPUS_LINES);
+		t[i] = show_untimed(p->shm);
+		stop_ok(p);
+	}
+	cr_assert_gt(strlen(t[0]), 0);
+	cr_assert_str_eq(t[0], t[1]);
+	free(t[0]);
+	free(t[1]);
+}
+
+/* Run to completion with a file source: its lines pass through lane 0, drained inline. */
+Test(wgmond, zero_workers_file_exit_on_eof)
+{
+	struct tw_proc *p = &procs[0];
+	char src[600], path[512];
+	struct shm_stats st;
+
+	snprintf(src, sizeof(src), "file:%s", tw_shared("corpus/lines.txt", path, sizeof(path)));
+	tw_arg(p, "--source");
+	tw_arg(p, src);
+	tw_arg(p, "--exit-on-eof");
+	tw_arg(p, "--workers");
+	tw_arg(p, "0");
+	small_table(p);
+	cr_assert_eq(tw_spawn(p), 0);
+	cr_assert_eq(tw_wait_exit(p, TIME_OK), 0, "wgmond did not exit 0:\n%s", tw_log(p));
+	cr_assert(tw_stats(p->shm, &st));
+	cr_assert_eq(st.lines, CORPUS_LINES);
+	check_corpus_table(p->shm);
 }
 
 Test(wgmond, sigkill_restart_keeps_state)

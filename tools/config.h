@@ -101,11 +101,12 @@ struct config_wgmond {
 	struct config_hostport listen[CONFIG_LISTEN_MAX]; /* UDP; default 0.0.0.0:9999, [::]:9999 */
 	uint32_t n_listen;
 	char shm[CONFIG_PATH_LEN]; /* shm_open name, "/wgmon" */
-	uint32_t workers;          /* parser threads, 0 = cores - 1 (at least 1) */
-	uint64_t capacity;         /* peer slots, 1048576 */
-	uint32_t ring_size;        /* per-worker SPSC ring entries, power of two, 4096 */
-	uint32_t event_ring;       /* shm event ring records, power of two, 65536 */
-	uint64_t rcvbuf;           /* SO_RCVBUF bytes, 32 MiB */
+	uint32_t
+	        workers; /* parser threads, 0 = auto: usable CPUs - 1, or run to completion on one CPU */
+	uint64_t capacity;   /* peer slots, 1048576 */
+	uint32_t ring_size;  /* per-worker SPSC ring entries, power of two, 4096 */
+	uint32_t event_ring; /* shm event ring records, power of two, 65536 */
+	uint64_t rcvbuf;     /* SO_RCVBUF bytes, 32 MiB */
 	char allow[CONFIG_ALLOW_MAX][CONFIG_CIDR_LEN]; /* sender CIDRs as written; none = all */
 	uint32_t n_allow;
 	uint32_t ingest; /* enum config_ingest */

@@ -51,7 +51,10 @@ static const struct wgmond_opt wgmond_opts[] = {
          "udp | kmsg | - (stdin) | file:PATH, repeatable; default udp"},
         {"shm", "NAME", OPT_CONFIG_KEY,
          "shared-memory table name (default $WGMON_SHM, else /wgmon)"},
-        {"workers", "N", OPT_CONFIG_KEY, "parser threads (default: cores - 1, at least 1)"},
+        {"workers", "N", OPT_CONFIG_KEY,
+         "parser threads; 0: run to completion, the receiving thread parses\n"
+         "and applies each datagram itself (no hand-off, no context switch);\n"
+         "default: usable CPUs - 1, or 0 when wgmond may use one CPU only"},
         {"capacity", "N", OPT_CONFIG_KEY, "peer capacity of a new table (default 1048576)"},
         {"event-ring", "N", OPT_CONFIG_KEY, "event ring records of a new table (default 65536)"},
         {"ring-size", "N", OPT_CONFIG_KEY,
@@ -232,6 +235,17 @@ static int allow_build(const struct config_wgmond *c, struct ingest_allow *allow
 	return 0;
 }
 
+/* The last --workers on the command line says 0: run to completion. */
+static bool workers_flag_zero(const struct wgmond_args *a)
+{
+	const char *v = NULL;
+
+	for (unsigned i = 0; i < a->n_flags; i++)
+		if (!strcmp(a->flag_key[i], "workers"))
+			v = a->flag_value[i];
+	return v && strspn(v, "0") == strlen(v) && *v;
+}
+
 static int ingest_opts_build(const struct wgmon_config *cfg, const struct wgmond_args *a,
                              struct ingest_opts *o)
 {
@@ -250,7 +264,8 @@ static int ingest_opts_build(const struct wgmon_config *cfg, const struct wgmond
 			return -EINVAL;
 		}
 	}
-	o->workers = c->workers;
+	/* The file's `workers = 0` means "the default"; only the flag can ask for 0. */
+	o->workers = c->workers || workers_flag_zero(a) ? c->workers : INGEST_WORKERS_AUTO;
 	o->ring_size = c->ring_size;
 	o->rcvbuf = c->rcvbuf;
 	o->backend = c->ingest == CONFIG_INGEST_URING      ? INGEST_BACKEND_URING
