@@ -1,4 +1,4 @@
-# wgmon-metrics: the table as Prometheus metrics (sinks/metrics/, series in its README.md).
+# wgmon-metrics: the table as Prometheus metrics (sinks/metrics/, series in docs/metrics.md).
 pkg_check_modules(METRICS_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 pkg_check_modules(METRICS_ZLIB REQUIRED IMPORTED_TARGET zlib)
 set(METRICS_DIR ${CMAKE_CURRENT_LIST_DIR}/metrics)

@@ -16,7 +16,7 @@
  * once, by the render thread, after publication, and published by gz_ready (readers read gz
  * only after loading gz_ready = 1 with acquire). The renderer never waits for a reference to
  * go: it renders into another free snapshot, or skips the pass (counted) if slow clients hold
- * them all. The series are documented in sinks/metrics/README.md.
+ * them all. The series are documented in docs/metrics.md.
  */
 #ifndef WGMON_METRICS_H
 #define WGMON_METRICS_H

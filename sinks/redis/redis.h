@@ -4,7 +4,7 @@
  * (hiredis, pipelined), writing each pass only the peers whose slot changed. This header is
  * its public face: the sink engine (the daemon, the tests and the bench drive it), and the
  * ABI of its figures, a small shared-memory object other readers (wgmon stats, wgmon-metrics)
- * may attach without linking hiredis. The Redis schema is documented in sinks/redis/README.md.
+ * may attach without linking hiredis. The Redis schema is documented in docs/redis.md.
  */
 #ifndef WGMON_SINKS_REDIS_H
 #define WGMON_SINKS_REDIS_H
