@@ -4,11 +4,12 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang            # toolchain (clang: sanitizers, libFuzzer)
+  libclang-rt-14-dev                                # clang's sanitizer and libFuzzer runtimes
   liburing-dev libhiredis-dev libck-dev             # the design card
   libcriterion-dev                                  # tests
   libinih-dev libmicrohttpd-dev libcurl4-openssl-dev # config, /metrics, webhooks
   zlib1g-dev libssl-dev                             # gzip for /metrics, HMAC for webhooks
-  redis-server prometheus rsyslog tmux procps       # real parts the tests run
+  redis-server prometheus rsyslog tmux procps curl  # real parts the tests run
 )
 missing=()
 for p in "${pkgs[@]}"; do
