@@ -92,6 +92,14 @@ struct ingest_opts {
 	struct ingest_allow allow;
 	bool exit_on_eof; /* end when every file/stdin source reached EOF and was applied */
 	uint64_t rate;    /* file/stdin lines per second, 0 = full speed */
+	/*
+	 * The replaced tool's `[wireguard] interface`: an event of an interface this says no to
+	 * is counted as dropped (iface_filtered) and not applied; events without an interface
+	 * always are. NULL: every interface. Called by the workers (or the ingest thread at
+	 * --workers 0) concurrently, so it and iface_ctx must not change after ingest_start().
+	 */
+	bool (*iface_wanted)(const void *ctx, const char *iface);
+	const void *iface_ctx;
 };
 
 /* Defaults: 0.0.0.0:9999 and [::]:9999, UDP, auto backend, 32 MiB, ring 4096, auto workers. */

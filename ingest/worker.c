@@ -32,6 +32,11 @@ void ingest_lines_apply(struct ingest *in, uint32_t block, struct shm_counters *
 			shm_counter_add(&cnt->rejected[r], 1);
 			continue;
 		}
+		if (in->o.iface_wanted && ev.iface_len &&
+		    !in->o.iface_wanted(in->o.iface_ctx, ev.iface)) {
+			shm_counter_add(&cnt->dropped[SHM_DROP_IFACE_FILTERED], 1);
+			continue;
+		}
 		if (shm_writer_apply(in->w, block, &ev, recv_ns) == -ENOSPC)
 			ingest_log_ratelimited(
 			        &rl_full, INGEST_LOG_ERROR,

@@ -88,6 +88,7 @@ enum shm_drop {
 	SHM_DROP_NOBUFS,            /* io_uring ran out of provided buffers (-ENOBUFS) */
 	SHM_DROP_RECV_ERROR,        /* any other receive error */
 	SHM_DROP_EVENT_RING_LAPPED, /* an event left out of the event ring: its writer was lapped */
+	SHM_DROP_IFACE_FILTERED,    /* an event of an interface outside [wireguard] interface */
 	SHM_DROP__COUNT
 };
 
@@ -548,17 +549,17 @@ size_t shm_peer_json(const struct shm_reader *r, const struct shm_peer *p, char 
  */
 enum shm_state {
 	SHM_STATE_NEW = 0, /* seen or created, never a completed handshake */
-	SHM_STATE_UP,	   /* a completed handshake within stale_after */
+	SHM_STATE_UP,      /* a completed handshake within stale_after */
 	SHM_STATE_STALE,   /* the latest completed handshake is older than stale_after */
 	SHM_STATE_FAILING, /* retrying or restarting handshakes since the latest one completed */
-	SHM_STATE_DOWN,	   /* gave up, or keys zeroed, with no handshake since */
+	SHM_STATE_DOWN,    /* gave up, or keys zeroed, with no handshake since */
 	SHM_STATE_REMOVED, /* peer_destroyed seen */
 	SHM_STATE__COUNT
 };
 #define SHM_STALE_AFTER_DEFAULT_S 180
 
 int shm_peer_state(const struct shm_peer *p, uint64_t now_ns, uint64_t stale_after_ns);
-const char *shm_state_name(int state); /* "new", "up", …; "unknown" out of range */
+const char *shm_state_name(int state);  /* "new", "up", …; "unknown" out of range */
 int shm_state_lookup(const char *name); /* the state named `name`, or -1 */
 
 #endif /* WGMON_SHM_H */

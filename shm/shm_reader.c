@@ -60,6 +60,7 @@ static const char *const shm_drop_names[SHM_DROP__COUNT] = {
         [SHM_DROP_NOBUFS] = "nobufs",
         [SHM_DROP_RECV_ERROR] = "recv_error",
         [SHM_DROP_EVENT_RING_LAPPED] = "event_ring_lapped",
+        [SHM_DROP_IFACE_FILTERED] = "iface_filtered",
 };
 
 const char *shm_drop_name(unsigned reason)
@@ -325,7 +326,8 @@ int shm_reader_iface(const struct shm_reader *r, uint32_t iface, struct shm_ifac
 		return -ENOENT;
 	shm_copy_acquire(out, &r->v.ifaces[iface], sizeof(*out));
 	out->lock = 0;
-	out->name[SHM_IFACE_NAME_MAX] = '\0'; /* the writer's always is; a corrupt table's may not */
+	/* The writer always terminates it; a corrupt table must not send callers past it. */
+	out->name[SHM_IFACE_NAME_MAX] = '\0';
 	return 0;
 }
 

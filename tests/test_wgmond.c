@@ -563,6 +563,43 @@ Test(wgmond, zero_workers_file_exit_on_eof)
 	check_corpus_table(p->shm);
 }
 
+/*
+ * The replaced tool's [wireguard] interface: events of other interfaces are counted as
+ * dropped (iface_filtered), never silently lost, and leave no peer behind.
+ */
+Test(wgmond, wireguard_interface_filter_is_counted)
+{
+	struct tw_proc *p = &procs[0];
+	char src[600], path[512], conf[64];
+	struct shm_stats st;
+	char *show, *line;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "/tmp/wgmon-test-%d-filter.toml", (int)getpid());
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("[wireguard]\ninterface = \"wg0\"\n", f);
+	fclose(f);
+	snprintf(src, sizeof(src), "file:%s", tw_shared("corpus/lines.txt", path, sizeof(path)));
+	tw_arg(p, "--config");
+	tw_arg(p, conf);
+	tw_arg(p, "--source");
+	tw_arg(p, src);
+	tw_arg(p, "--exit-on-eof");
+	small_table(p);
+	cr_assert_eq(tw_spawn(p), 0);
+	cr_assert_eq(tw_wait_exit(p, TIME_OK), 0, "wgmond did not exit 0:\n%s", tw_log(p));
+	unlink(conf);
+	cr_assert(tw_stats(p->shm, &st));
+	cr_assert_eq(st.lines, CORPUS_LINES);
+	cr_assert_gt(st.dropped[SHM_DROP_IFACE_FILTERED], 0);
+	show = show_untimed(p->shm);
+	cr_assert(show && *show, "wg0 peers remain");
+	for (line = show; (line = strstr(line, "\"iface\":")); line++)
+		cr_expect(!strncmp(line, "\"iface\":\"wg0\"", 14), "%.40s", line);
+	free(show);
+}
+
 Test(wgmond, sigkill_restart_keeps_state)
 {
 	struct tw_proc *a = &procs[0], *b = &procs[1];

@@ -246,6 +246,12 @@ static bool workers_flag_zero(const struct wgmond_args *a)
 	return v && strspn(v, "0") == strlen(v) && *v;
 }
 
+/* ingest's interface filter: the configuration main() loaded, never changed after start. */
+static bool iface_wanted(const void *ctx, const char *iface)
+{
+	return config_iface_wanted(ctx, iface);
+}
+
 static int ingest_opts_build(const struct wgmon_config *cfg, const struct wgmond_args *a,
                              struct ingest_opts *o)
 {
@@ -273,6 +279,10 @@ static int ingest_opts_build(const struct wgmon_config *cfg, const struct wgmond
 	                                                   : INGEST_BACKEND_AUTO;
 	o->exit_on_eof = a->exit_on_eof;
 	o->rate = a->rate;
+	if (cfg->wireguard.n_interface) {
+		o->iface_wanted = iface_wanted;
+		o->iface_ctx = cfg;
+	}
 	return allow_build(c, &o->allow);
 }
 
