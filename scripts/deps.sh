@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config clang            # toolchain (clang: sanitizers, libFuzzer)
-  libclang-rt-14-dev                                # clang's sanitizer and libFuzzer runtimes
+  libclang-rt-14-dev llvm                           # sanitizer/libFuzzer runtimes; llvm-symbolizer,
+                                                    # without which TSan cannot match suppressions
   liburing-dev libhiredis-dev libck-dev             # the design card
   libcriterion-dev                                  # tests
   libinih-dev libmicrohttpd-dev libcurl4-openssl-dev # config, /metrics, webhooks
