@@ -205,5 +205,4 @@ void notify_follow_scan(struct notify_follow *f);
 
 void notify_follow_close(struct notify_follow *f); /* NULL is fine */
 
-
 #endif /* WGMON_NOTIFY_INTERNAL_H */
